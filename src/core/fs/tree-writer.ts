@@ -23,6 +23,11 @@ export interface MutationHooks {
   /** After half of a file's bytes are written, before the rest and before fsync. */
   midWrite?(m: Mutation): void;
   after?(m: Mutation): void;
+  /**
+   * At each await point of a command outside the TreeWriter (discover, pack, before apply, exec
+   * spawn, ...), so tests can deliver a signal or a crash there too.
+   */
+  checkpoint?(name: string): void;
 }
 
 /** Temp files carry this marker so recovery can find strays left by a crash mid-write. */

@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Tests spawn real pnpm, git and docker-prep processes; two cores do not gain from more workers.
     maxWorkers: 2,
-    minWorkers: 1,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -26,7 +26,7 @@ describe.each([9, 10, 11] as const)('a flattened copy installs with pnpm %i and 
       const flat = mkdtempSync(path.join(os.tmpdir(), 'dp-flat-'));
       cpSync(path.join(eco.app, 'backend'), path.join(flat, 'backend'), { recursive: true });
       cpSync(path.join(eco.app, '.docker-deps'), path.join(flat, '.docker-deps'), { recursive: true });
-      const install = runPnpm(major, ['install', '--config.@scope:registry=http://127.0.0.1:9/', `--store-dir=${store}`, '--config.confirmModulesPurge=false'], {
+      const install = runPnpm(major, ['install', '--config.@scope:registry=http://127.0.0.1:9/', `--store-dir=${store}`, '--config.confirmModulesPurge=false', '--config.fetch-retries=0'], {
         cwd: path.join(flat, 'backend'),
         env: { CI: 'true' },
       });

@@ -35,6 +35,8 @@ describe('pack and restore on the fixture ecosystem', () => {
       '@scope/config': 'file:../.docker-deps/scope-config-1.0.0.tgz',
       '@scope/db': 'file:../.docker-deps/scope-db-2.0.1.tgz',
       '@scope/logger': 'file:../.docker-deps/scope-logger-1.2.0.tgz',
+      // @scope/auth depends on `scope-log: workspace:@scope/logger@^1.0.0`; pnpm matches overrides on the key.
+      'scope-log': 'file:../.docker-deps/scope-logger-1.2.0.tgz',
     });
     const web = read(path.join(eco.app, 'web', 'package.json'));
     expect(web).toContain('\n\t"dependencies": {\n\t\t"@scope/logger": "file:../.docker-deps/scope-logger-1.2.0.tgz"\n\t}');

@@ -102,6 +102,8 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
 
   const rootProject = ws.projects.find((p) => p.relDir === '');
   const inheritedBase = await readRootOverrides(ws);
+  const aliases: Record<string, string> = {};
+  for (const e of closure.edges) if (!e.fromTarget && e.alias && e.alias !== e.to) aliases[e.alias] = e.to;
   const rewrites: TargetRewrite[] = [];
   for (const target of closure.targets) {
     const pnpm = detectPnpmMajor([
@@ -118,6 +120,7 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
       outDir,
       pnpm,
       inheritedOverrides: inherited,
+      aliases,
     });
     problems.push(...rewrite.problems);
     rewrites.push(rewrite);

@@ -21,6 +21,11 @@ export interface TargetRewriteInput {
   pnpm: PnpmMajor;
   /** Overrides the workspace root applies to every project; in the image there is no root, so the target carries them. */
   inheritedOverrides: Record<string, string>;
+  /**
+   * Dependency keys that packed packages use as aliases of other packed packages (`"log":
+   * "npm:@scope/logger@^1"`): pnpm matches overrides on the key, so each alias needs its own.
+   */
+  aliases: Record<string, string>;
 }
 
 export interface SpecifierChange {
@@ -91,6 +96,10 @@ export function planTargetRewrite(input: TargetRewriteInput): TargetRewrite {
   // transitive request for a sibling can reach a registry).
   const ours: Record<string, string> = {};
   for (const p of packed) ours[p.name] = tarballSpec(p);
+  for (const [alias, name] of Object.entries(input.aliases)) {
+    const p = byName.get(name);
+    if (p && !(alias in ours)) ours[alias] = tarballSpec(p);
+  }
   const inYaml = overridesLiveInWorkspaceYaml(input.pnpm.major);
   let workspaceYaml: TargetRewrite['workspaceYaml'] = null;
   let overrides: Record<string, string>;

@@ -24,6 +24,7 @@ export function generateEcosystem(out, { packages = 20, files = 30, kb = 4, seed
   const app = path.join(out, 'app');
   const names = Array.from({ length: packages }, (_, i) => `lib-${String(i).padStart(3, '0')}`);
   const specs = ['workspace:*', 'workspace:^', 'workspace:~'];
+  const graph = [];
 
   putJson(path.join(plat, 'package.json'), { name: 'bench-plat', private: true, packageManager: 'pnpm@10.34.9' });
   put(path.join(plat, 'pnpm-workspace.yaml'), 'packages:\n  - packages/*\ncatalog:\n  ms: ^2.1.3\n');
@@ -31,6 +32,7 @@ export function generateEcosystem(out, { packages = 20, files = 30, kb = 4, seed
     const dir = path.join(plat, 'packages', name);
     const deps = {};
     for (let k = 0; i > 0 && k < 3; k++) if (next() < 0.75) deps[`@bench/${names[Math.floor(next() * i)]}`] = specs[(i + k) % 3];
+    graph.push({ ...deps });
     if (i % 4 === 1) deps.ms = 'catalog:';
     const manifest = {
       name: `@bench/${name}`,
@@ -58,8 +60,9 @@ export function generateEcosystem(out, { packages = 20, files = 30, kb = 4, seed
 
   putJson(path.join(app, 'package.json'), { name: 'bench-app', private: true, packageManager: 'pnpm@10.34.9' });
   put(path.join(app, 'pnpm-workspace.yaml'), 'packages:\n  - backend\n  - web\n  - ../common_plat/packages/*\ncatalog:\n  ms: ^2.1.3\n');
-  // The backend asks for the top of the graph, so the closure is (nearly) every package.
-  const backendDeps = Object.fromEntries(names.slice(-4).map((n) => [`@bench/${n}`, 'workspace:*']));
+  // The backend asks for every package nothing else depends on, so the closure is the whole graph.
+  const depended = new Set(graph.flatMap((deps) => Object.keys(deps)));
+  const backendDeps = Object.fromEntries(names.filter((n) => !depended.has(`@bench/${n}`)).map((n) => [`@bench/${n}`, 'workspace:*']));
   putJson(path.join(app, 'backend', 'package.json'), { name: '@bench-app/backend', version: '1.0.0', private: true, dependencies: { ...backendDeps, ms: 'catalog:' } });
   putJson(path.join(app, 'web', 'package.json'), { name: '@bench-app/web', version: '1.0.0', private: true, dependencies: { [`@bench/${names[0]}`]: 'workspace:^' } });
   put(path.join(app, '.gitignore'), 'node_modules\n.docker-prep/\n.docker-prep.lock\n');

@@ -34,6 +34,13 @@ const planCache = mkdtempSync(path.join(work, 'cache-'));
 const plan = JSON.parse(dockerPrep(['pack', '--dry-run', '--json'], planCache));
 const closureDirs = plan.packages.map((p) => path.join(work, 'eco', 'common_plat', 'packages', p.name.split('/')[1]));
 
+// The old script runs in an installed workspace: `pnpm pack` resolves `workspace:` through node_modules.
+execFileSync(process.execPath, [pnpm10, 'install', '--ignore-scripts', `--store-dir=${path.join(work, 'store')}`], {
+  cwd: path.join(work, 'eco', 'common_plat'),
+  stdio: 'ignore',
+  env: { ...process.env, npm_config_manage_package_manager_versions: 'false' },
+});
+
 const loopTimes = [];
 for (let run = 0; run < 2; run++) {
   const dest = mkdtempSync(path.join(work, 'loop-'));

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import type { Catalogs, Workspace, WorkspaceProject } from '../types.js';
@@ -48,7 +49,7 @@ export type Resolution =
   | { kind: 'workspace'; project: WorkspaceProject; range: string; exported: string; satisfied: boolean }
   /** Not a workspace package; `exported` has catalogs resolved, everything else as written. */
   | { kind: 'external'; exported: string }
-  | { kind: 'error'; reason: 'unknown-catalog' | 'unknown-workspace-package'; message: string };
+  | { kind: 'error'; reason: 'unknown-catalog' | 'invalid-catalog-entry' | 'unknown-workspace-package'; message: string };
 
 /**
  * Resolves one dependency entry the way pnpm does in a workspace and the way `pnpm pack` rewrites it
@@ -66,12 +67,16 @@ export function resolveSpecifier(depName: string, spec: string, ws: Pick<Workspa
       const version = project.manifest.version ?? '0.0.0';
       const range = publishedRange(parsed.range, version);
       const satisfied = parsed.range === '*' || parsed.range === '^' || parsed.range === '~' || satisfies(version, parsed.range);
-      const exported = parsed.name !== null && parsed.name !== depName ? `npm:${realName}@${range}` : range;
+      // As pnpm publishes it: `name@*|^|~` becomes the (prefixed) version, under `npm:` when the alias
+      // differs; `name@<range>` is always published as `npm:name@<range>`, even when name is the key.
+      const isToken = parsed.range === '*' || parsed.range === '^' || parsed.range === '~';
+      const exported = parsed.name !== null && (parsed.name !== depName || !isToken) ? `npm:${realName}@${range}` : range;
       return { kind: 'workspace', project, range, exported, satisfied };
     }
     case 'workspace-path': {
       const dir = path.resolve(requesterDir, parsed.path);
-      const project = ws.projects.find((p) => p.dir === dir);
+      // Project dirs are real paths; the written path may go through a symlink.
+      const project = ws.projects.find((p) => p.dir === dir) ?? ws.projects.find((p) => p.dir === realpathOrSelf(dir));
       if (!project) {
         return { kind: 'error', reason: 'unknown-workspace-package', message: `"${depName}": "${spec}" points at ${dir}, which is not a project of the workspace` };
       }
@@ -84,6 +89,13 @@ export function resolveSpecifier(depName: string, spec: string, ws: Pick<Workspa
       if (range === undefined) {
         const where = parsed.catalog === 'default' ? 'the default catalog (`catalog:`)' : `catalog "${parsed.catalog}"`;
         return { kind: 'error', reason: 'unknown-catalog', message: `"${depName}": "${spec}" but ${where} has no entry for ${depName}` };
+      }
+      // pnpm refuses these as catalog values; refusing here also ends `catalog:` entries that name a
+      // catalog again, which would otherwise recurse forever.
+      const protocol = /^(catalog|workspace|link|file):/.exec(range)?.[1];
+      if (protocol !== undefined) {
+        const where = parsed.catalog === 'default' ? 'the default catalog' : `catalog "${parsed.catalog}"`;
+        return { kind: 'error', reason: 'invalid-catalog-entry', message: `"${depName}": "${spec}" but the entry "${range}" in ${where} uses the ${protocol}: protocol, which pnpm does not allow in a catalog` };
       }
       // A catalog entry is itself a specifier; it may name a workspace package (rare but legal).
       const inner = resolveSpecifier(depName, range, ws, requesterDir);
@@ -116,4 +128,12 @@ function publishedRange(range: string, version: string): string {
 
 function satisfies(version: string, range: string): boolean {
   return semver.satisfies(version, range, { includePrerelease: true, loose: true });
+}
+
+function realpathOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
 }

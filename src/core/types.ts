@@ -55,6 +55,12 @@ export interface ClosureEdge {
   to: string;
   field: DepField;
   specifier: string;
+  /** The range requested after resolving `workspace:`/`catalog:` forms (`workspace:^` -> `^1.2.0`), as a registry would have to satisfy it. */
+  range?: string;
+  /** The dependency key when it differs from the package name (`workspace:name@range` and `npm:` aliases). */
+  alias?: string;
+  /** Whether the requester is a target (`from` is then its relDir) rather than a packed package. */
+  fromTarget?: boolean;
 }
 
 export interface Closure {

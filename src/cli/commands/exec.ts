@@ -51,7 +51,8 @@ export async function execWithPack(opts: CommonOptions & Record<string, unknown>
 
 function runChild(cmd: string[], ctx: CliContext, extraEnv: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd[0]!, cmd.slice(1), { cwd: ctx.cwd, stdio: 'inherit', env: { ...ctx.env, ...extraEnv } });
+    // With --json, stdout carries only docker-prep's document: CMD's stdout goes to stderr.
+    const child = spawn(cmd[0]!, cmd.slice(1), { cwd: ctx.cwd, stdio: ['inherit', ctx.json ? 2 : 'inherit', 'inherit'], env: { ...ctx.env, ...extraEnv } });
     const forward = (): void => {
       const sig = ctx.signalName() ?? 'SIGTERM';
       child.kill(sig);

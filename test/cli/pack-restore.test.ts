@@ -54,7 +54,7 @@ describe('pack and restore on the fixture ecosystem', () => {
     const before = snapshotTree(eco.base);
     for (const args of [['restore'], ['--restore']]) {
       const r = runCli(args, { cwd: eco.app });
-      expect(r.status).toBe(0);
+      expect(r.status, r.stderr).toBe(0);
     }
     expect(snapshotTree(eco.base)).toEqual(before);
   });

@@ -46,6 +46,20 @@ export async function packUnderLock(root: string, opts: CommonOptions & Record<s
     await restore(root, { force: true, hooks: ctx.hooks });
   }
   const plan = await planWithProgress(packRequest(root, opts, ctx), ctx);
+  if (opts.verify && plan.rewrites.length > 0) {
+    // Before anything is written: a lockfile that fails the frozen install never reaches the tree.
+    ctx.hooks.checkpoint?.('verify');
+    const { verifyPlannedLockfiles } = await import('../../core/lockfile/verify-frozen-install.js');
+    await verifyPlannedLockfiles({
+      root,
+      outRel: plan.outRel,
+      targets: plan.rewrites.map((r) => r.target.relDir),
+      writes: plan.writes,
+      packedNames: plan.packed.map((p) => p.name),
+      env: ctx.env,
+      signal: ctx.signal,
+    });
+  }
   if (plan.writes.length === 0) return { plan, journal: null };
   const journal = await applyPlan(root, plan.writes, {
     meta: {
@@ -69,7 +83,8 @@ function packRequest(root: string, opts: CommonOptions & Record<string, unknown>
     out: opts.out ?? '.docker-deps',
     allowSecrets: Boolean(opts.allowSecrets),
     runScripts: Boolean(opts.scripts),
-    lockfile: Boolean(opts.lockfile),
+    // --verify checks the flattened lockfile, so it implies --lockfile.
+    lockfile: Boolean(opts.lockfile || opts.verify),
     cacheDir: cacheDirFromEnv(ctx.env),
     env: ctx.env,
     signal: ctx.signal,

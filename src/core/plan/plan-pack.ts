@@ -9,7 +9,7 @@ import { DockerPrepError, failWithProblems, type Problem } from '../errors.js';
 import type { MutationHooks } from '../fs/tree-writer.js';
 import { packPackages } from '../pack/pack-packages.js';
 import { detectPnpmMajor } from '../rewrite/detect-pnpm-major.js';
-import { planTargetRewrite, type TargetRewrite } from '../rewrite/plan-target-rewrite.js';
+import { planTargetRewrite, type TargetRewrite, type TargetRewriteInput } from '../rewrite/plan-target-rewrite.js';
 import { assertInsideRoot } from '../txn/containment.js';
 import type { Closure, PackedPackage, PlannedWrite, Workspace } from '../types.js';
 import { loadWorkspace } from '../workspace/load-workspace.js';
@@ -97,21 +97,19 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
   checkpoint('rewrite');
 
   const problems: Problem[] = [];
-  const collisions = findFileNameCollisions(packed);
-  problems.push(...collisions);
 
   const rootProject = ws.projects.find((p) => p.relDir === '');
   const inheritedBase = await readRootOverrides(ws);
   const aliases: Record<string, string> = {};
   for (const e of closure.edges) if (!e.fromTarget && e.alias && e.alias !== e.to) aliases[e.alias] = e.to;
-  const rewrites: TargetRewrite[] = [];
+  const inputs: TargetRewriteInput[] = [];
   for (const target of closure.targets) {
     const pnpm = detectPnpmMajor([
       { label: `${target.relDir}/package.json`, manifest: target.manifest },
       { label: 'package.json', manifest: rootProject?.manifest },
     ]);
     const inherited = pnpm.major >= 11 ? inheritedBase.fromYaml : { ...inheritedBase.fromManifest, ...inheritedBase.fromYaml };
-    const rewrite = planTargetRewrite({
+    inputs.push({
       ws,
       target,
       manifestText: await fsp.readFile(target.manifestPath, 'utf8'),
@@ -122,9 +120,23 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
       inheritedOverrides: inherited,
       aliases,
     });
-    problems.push(...rewrite.problems);
-    rewrites.push(rewrite);
   }
+  let rewrites = inputs.map(planTargetRewrite);
+
+  const lockfileWrites: PlannedWrite[] = [];
+  if (req.lockfile) {
+    checkpoint('lockfile');
+    let lock = await planLockfiles({ ws, rewrites, packed, outDir });
+    if (lock.patchedDependencies.size > 0) {
+      // The lockfile pass found patches the target needs: the config must name them too, and the
+      // lockfile must then be derived from that config, so plan both once more.
+      rewrites = rewrites.map((r, i) => (lock.patchedDependencies.has(r) ? planTargetRewrite({ ...inputs[i]!, patchedDependencies: lock.patchedDependencies.get(r) }) : r));
+      lock = await planLockfiles({ ws, rewrites, packed, outDir });
+    }
+    problems.push(...lock.problems);
+    lockfileWrites.push(...lock.writes);
+  }
+  for (const r of rewrites) problems.push(...r.problems);
 
   const writes: PlannedWrite[] = [];
   for (const p of packed) {
@@ -141,12 +153,7 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
       writes.push({ path: r.workspaceYaml.path, contents: Buffer.from(r.workspaceYaml.after), role: 'workspace' });
     }
   }
-  if (req.lockfile) {
-    checkpoint('lockfile');
-    const lock = await planLockfiles({ ws, rewrites, packed, outDir });
-    problems.push(...lock.problems);
-    writes.push(...lock.writes);
-  }
+  writes.push(...lockfileWrites);
   if (problems.length > 0) failWithProblems(problems);
 
   await assertInsideRoot(root, writes.map((w) => w.path));
@@ -162,20 +169,6 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
     diffs.push({ path: rel, action: before === null ? 'create' : 'modify', diff: createTwoFilesPatch(rel, rel, before ?? '', w.contents.toString('utf8'), undefined, undefined, { context: 2 }) });
   }
   return { root, outDir, outRel, ws, closure, packed, rewrites, writes: finalWrites, diffs, warnings };
-}
-
-/** Two packages whose tarball names clash (e.g. `@a/b-c` and `@a-b/c`) would overwrite each other. */
-function findFileNameCollisions(packed: PackedPackage[]): Problem[] {
-  const seen = new Map<string, string>();
-  const problems: Problem[] = [];
-  for (const p of packed) {
-    const other = seen.get(p.fileName);
-    if (other !== undefined) {
-      problems.push({ code: 'TARBALL_NAME_COLLISION', message: `${other} and ${p.name}@${p.version} would both be packed as ${p.fileName}`, hint: 'rename one of the packages; tarball names must be unique in the output folder' });
-    }
-    seen.set(p.fileName, `${p.name}@${p.version}`);
-  }
-  return problems;
 }
 
 /** The workspace root's overrides, with `catalog:` values resolved (the image has no catalogs). */

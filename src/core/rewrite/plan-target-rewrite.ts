@@ -26,6 +26,11 @@ export interface TargetRewriteInput {
    * "npm:@scope/logger@^1"`): pnpm matches overrides on the key, so each alias needs its own.
    */
   aliases: Record<string, string>;
+  /**
+   * Patches the target needs, as the flattened lockfile copied them (key -> path relative to the
+   * target): the image has no workspace root to carry `patchedDependencies`, so the target does.
+   */
+  patchedDependencies?: Record<string, string>;
 }
 
 export interface SpecifierChange {
@@ -104,7 +109,13 @@ export function planTargetRewrite(input: TargetRewriteInput): TargetRewrite {
   let workspaceYaml: TargetRewrite['workspaceYaml'] = null;
   let overrides: Record<string, string>;
 
+  const patches = input.patchedDependencies ?? {};
   if (!inYaml) {
+    const ownPatches = (manifest.pnpm?.patchedDependencies ?? {}) as Record<string, string>;
+    for (const [key, value] of Object.entries(patches)) {
+      if (ownPatches[key] === value) continue;
+      edits.push({ path: ['pnpm', 'patchedDependencies', key], value });
+    }
     const own = { ...(manifest.pnpm?.overrides ?? {}) };
     overrides = { ...input.inheritedOverrides, ...own, ...ours };
     for (const [key, value] of Object.entries(overrides)) {
@@ -114,7 +125,7 @@ export function planTargetRewrite(input: TargetRewriteInput): TargetRewrite {
     }
   } else {
     const yamlPath = path.join(target.dir, 'pnpm-workspace.yaml');
-    const result = rewriteWorkspaceYaml(input.workspaceYamlText, input.inheritedOverrides, ours, rel, problems);
+    const result = rewriteWorkspaceYaml(input.workspaceYamlText, input.inheritedOverrides, ours, patches, rel, problems);
     overrides = result.overrides;
     changes.push(...result.changes);
     workspaceYaml = { path: yamlPath, before: input.workspaceYamlText, after: result.text };
@@ -139,6 +150,7 @@ function rewriteWorkspaceYaml(
   before: string | null,
   inherited: Record<string, string>,
   ours: Record<string, string>,
+  patches: Record<string, string>,
   label: string,
   problems: Problem[],
 ): { text: string; overrides: Record<string, string>; changes: SpecifierChange[] } {
@@ -156,6 +168,7 @@ function rewriteWorkspaceYaml(
     doc.setIn(['overrides', key], value);
     changes.push({ field: 'overrides', name: key, from: own[key] ?? null, to: value });
   }
+  for (const [key, value] of Object.entries(patches)) doc.setIn(['patchedDependencies', key], value);
   const text = applyTextFormat(doc.toString({ lineWidth: 0 }), { ...format, bom: format.bom });
   return { text, overrides, changes };
 }

@@ -3,7 +3,7 @@
 // generated repo with 200 staged manifests (and a staged lockfile). Prints the median of N runs for a
 // clean commit and for a blocked one. Budget: 300 ms (issue #4).
 //
-//   node bench/guard.mjs [--runs N] [--manifests M] [--json] [--strict] [--loose]
+//   node bench/guard.mjs [--runs N] [--manifests M] [--json] [--strict] [--loose] [--keep]
 //
 // --strict exits 1 when a median is over budget (for CI); without it the numbers are only reported.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -119,5 +119,6 @@ try {
   }
   if (STRICT && !result.withinBudget) process.exitCode = 1;
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (args.includes('--keep')) console.log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }

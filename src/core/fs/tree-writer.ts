@@ -34,13 +34,27 @@ export interface MutationHooks {
 export const TEMP_MARKER = '.dp-tmp-';
 export const isTempName = (name: string): boolean => name.startsWith('.') && name.includes(TEMP_MARKER) && name.endsWith('.tmp');
 
+const ACTIONS: Record<MutationKind, string> = {
+  write: 'write',
+  rename: 'write',
+  unlink: 'remove',
+  mkdir: 'create folder',
+  rmdir: 'remove folder',
+  chmod: 'change the mode of',
+};
+
 export class TreeWriter {
   private seq = 0;
   constructor(private readonly hooks: MutationHooks = {}) {}
 
   private begin(kind: MutationKind, p: string): Mutation {
     const m = { seq: ++this.seq, kind, path: p };
-    this.hooks.before?.(m);
+    try {
+      this.hooks.before?.(m);
+    } catch (err) {
+      // An injected fault must look exactly like the real one: a DockerPrepError naming the file.
+      throw ioError(err, ACTIONS[kind], p);
+    }
     return m;
   }
 

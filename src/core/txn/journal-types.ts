@@ -56,3 +56,32 @@ export type JournalState =
   | { status: 'orphan'; reason: string }
   /** The journal fails its checksum or does not parse: recovery must refuse to guess. */
   | { status: 'corrupt'; reason: string };
+
+/** What a restore, a rollback or a recovery did, as data (printed as-is with --json). */
+export interface RestoreReport {
+  /** `none`: nothing was active; `restored`: an active pack was undone; `rolled-back`: an interrupted
+   * pack was undone; `finished-restore`: an interrupted restore was completed; `cleaned`: only
+   * leftovers without a journal (temp files, an empty state folder) were removed. */
+  action: 'none' | 'restored' | 'rolled-back' | 'finished-restore' | 'cleaned';
+  /** Files put back to their original bytes and mode (repo-relative). */
+  restored: string[];
+  /** Files the pack had created, now removed. */
+  removed: string[];
+  /** Folders the pack had created, now removed. */
+  removedDirs: string[];
+  /** Folders the pack had created that were left because something else now lives in them. */
+  keptDirs: string[];
+  /** Edits made after the pack that a forced restore discarded. */
+  discarded: { path: string; reason: string }[];
+  /** Stray temp files (from a crash mid-write) removed. */
+  strays: string[];
+}
+
+export interface RecoveryReport extends RestoreReport {
+  /** The phase the interrupted run died in (`orphan`: before its journal existed). */
+  from: JournalPhase | 'orphan';
+  /** The interrupted run's command line, when the journal recorded it. */
+  command?: string;
+  /** One sentence for the user. */
+  message: string;
+}

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { acquireLock } from '../core/txn/lock.js';
+import { acquireLock, type LockHolder } from '../core/txn/lock.js';
 import { recoverInterrupted } from '../core/txn/recover.js';
 import type { CliContext } from './context.js';
 
@@ -13,18 +13,18 @@ export interface RepoSession {
  * is released on every path out.
  */
 export async function withRepoLock<T>(root: string, ctx: CliContext, fn: (session: RepoSession) => Promise<T>): Promise<T> {
-  const release = await acquireLock(root, {
-    pid: process.pid,
-    command: `docker-prep ${ctx.argv.join(' ')}`.trim(),
-    since: new Date().toISOString(),
-    host: os.hostname(),
-  });
+  const release = await acquireLock(root, lockHolder(ctx));
   try {
     const report = await recoverInterrupted(root, { hooks: ctx.hooks });
     return await fn({ recovered: report ? describeRecovery(report) : [] });
   } finally {
     await release();
   }
+}
+
+/** Who holds the lock, as a second run will name it. */
+export function lockHolder(ctx: CliContext): LockHolder {
+  return { pid: process.pid, command: `docker-prep ${ctx.argv.join(' ')}`.trim(), since: new Date().toISOString(), host: os.hostname() };
 }
 
 function describeRecovery(report: unknown): string[] {

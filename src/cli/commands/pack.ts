@@ -16,7 +16,7 @@ export async function run(opts: CommonOptions & Record<string, unknown>, _args: 
   const root = await findRepoRoot(ctx.cwd);
   if (opts.dryRun) {
     // A dry run takes no lock and writes nothing at all, not even recovery of an interrupted run.
-    const plan = await planWithProgress(packRequest(root, opts, ctx), ctx);
+    const plan = await planWithProgress({ ...packRequest(root, opts, ctx), withDiffs: true }, ctx);
     const report = packReport(plan, { dryRun: true });
     const state = await readJournalState(root);
     const warnings = state.status === 'none' ? [] : [`a pack is ${state.status} in this repo; the plan above ignores it (see \`docker-prep status\`)`];

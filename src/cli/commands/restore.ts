@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { findRepoRoot } from '../../core/plan/find-repo-root.js';
 import { readJournalState } from '../../core/txn/journal.js';
 import type { RecoveryReport, RestoreReport } from '../../core/txn/journal-types.js';
@@ -7,6 +6,7 @@ import { restore } from '../../core/txn/restore.js';
 import type { StripReport } from '../../core/txn/strip-overrides.js';
 import type { CliContext, CommandResult, CommonOptions } from '../context.js';
 import { ExitCode, SIGNAL_EXIT } from '../exit-codes.js';
+import { lockHolder } from '../repo-session.js';
 
 export interface RestoreCommandData extends RestoreReport {
   command: 'restore';
@@ -19,12 +19,8 @@ export interface RestoreCommandData extends RestoreReport {
 
 export async function run(opts: CommonOptions & Record<string, unknown>, _args: string[], ctx: CliContext): Promise<CommandResult<RestoreCommandData>> {
   const root = await findRepoRoot(ctx.cwd);
-  const release = await acquireLock(root, {
-    pid: process.pid,
-    command: `docker-prep ${ctx.argv.join(' ')}`.trim(),
-    since: new Date().toISOString(),
-    host: os.hostname(),
-  });
+  // Not withRepoLock: restore() itself recovers an interrupted run, and reports it.
+  const release = await acquireLock(root, lockHolder(ctx));
   try {
     // A restore is itself the way back, so it does not stop for a signal; it reports it in the exit code.
     const interrupted = (): number | undefined => {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import { parse as parseYaml } from 'yaml';
 import { computeClosure } from '../closure/compute-closure.js';
 import { catalogRange, parseSpecifier } from '../closure/resolve-specifier.js';
@@ -31,6 +30,8 @@ export interface PackRequest {
   signal?: AbortSignal;
   hooks?: MutationHooks;
   onProgress?: (e: { done: number; total: number; name: string }) => void;
+  /** Compute text diffs of every planned file (for --dry-run); off otherwise, it costs a module load. */
+  withDiffs?: boolean;
 }
 
 export interface PlannedFileDiff {
@@ -50,7 +51,7 @@ export interface PackPlan {
   rewrites: TargetRewrite[];
   /** Everything apply will write, tarballs first, in a stable order. */
   writes: PlannedWrite[];
-  /** Text diffs of every non-tarball file, for --dry-run. */
+  /** Text diffs of every non-tarball file, when requested (--dry-run). */
   diffs: PlannedFileDiff[];
   warnings: string[];
 }
@@ -162,8 +163,9 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
 
   const finalWrites = await dropUnchanged(writes);
   const diffs: PlannedFileDiff[] = [];
+  const { createTwoFilesPatch } = req.withDiffs ? await import('diff') : { createTwoFilesPatch: null };
   for (const w of finalWrites) {
-    if (w.role === 'tarball') continue;
+    if (w.role === 'tarball' || !createTwoFilesPatch) continue;
     const before = await readIfExists(w.path);
     const rel = toPosix(path.relative(root, w.path));
     diffs.push({ path: rel, action: before === null ? 'create' : 'modify', diff: createTwoFilesPatch(rel, rel, before ?? '', w.contents.toString('utf8'), undefined, undefined, { context: 2 }) });

@@ -1,19 +1,12 @@
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { computeClosure } from '../../src/core/closure/compute-closure.js';
 import type { Closure, ClosureEdge } from '../../src/core/types.js';
 import { loadWorkspace } from '../../src/core/workspace/load-workspace.js';
-import { makeEcosystem, type Ecosystem } from '../helpers/ecosystem.js';
-import { codesOf, expectDockerPrepError, workspaceTree, type FileSpec, type TempTree } from '../workspace/temp-tree.js';
+import { makeEcosystem } from '../helpers/ecosystem.js';
+import { codesOf, expectDockerPrepError, trackTrees, workspaceTree, type FileSpec, type TempTree } from '../workspace/temp-tree.js';
 
-const trees: Array<TempTree | Ecosystem> = [];
-const track = <T extends TempTree | Ecosystem>(t: T): T => {
-  trees.push(t);
-  return t;
-};
-afterEach(() => {
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const track = trackTrees();
 
 type Deps = Record<string, string>;
 interface PkgSpec {

@@ -1,19 +1,12 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadWorkspace } from '../../src/core/workspace/load-workspace.js';
 import { MAX_MANIFEST_BYTES } from '../../src/core/workspace/read-manifest-checked.js';
-import { makeEcosystem, type Ecosystem } from '../helpers/ecosystem.js';
-import { codesOf, expectDockerPrepError, tempTree, workspaceTree, type TempTree } from './temp-tree.js';
+import { makeEcosystem } from '../helpers/ecosystem.js';
+import { codesOf, expectDockerPrepError, trackTrees, tempTree, workspaceTree, type TempTree } from './temp-tree.js';
 
-const trees: Array<TempTree | Ecosystem> = [];
-const track = <T extends TempTree | Ecosystem>(t: T): T => {
-  trees.push(t);
-  return t;
-};
-afterEach(() => {
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const track = trackTrees();
 
 describe('loadWorkspace on the bundled ecosystem', () => {
   it('finds the root, expands ../ globs with the negation, reads catalogs', async () => {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { DockerPrepError } from '../../src/core/errors.js';
 
 /** File contents: an object is written as 2-space JSON with a final newline, a string or Buffer as is. */
@@ -65,4 +65,16 @@ export async function expectDockerPrepError(fn: () => unknown): Promise<DockerPr
 /** The codes of every problem in an error (or its own code when it lists none). */
 export function codesOf(e: DockerPrepError): string[] {
   return e.problems.length > 0 ? e.problems.map((p) => p.code) : [e.code];
+}
+
+/** Registers temp trees (or ecosystems) to clean up after each test of the calling file. */
+export function trackTrees(): <T extends { cleanup(): void }>(t: T) => T {
+  const trees: { cleanup(): void }[] = [];
+  afterEach(() => {
+    for (const t of trees.splice(0)) t.cleanup();
+  });
+  return (t) => {
+    trees.push(t);
+    return t;
+  };
 }

@@ -1,18 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { findWorkspaceDir } from '../fs/find-workspace-dir.js';
 import { STATE_DIR } from '../txn/journal-types.js';
 
 const exists = (p: string): Promise<boolean> => fsp.access(p).then(() => true, () => false);
-
-async function nextWorkspaceDir(from: string): Promise<string | null> {
-  let dir = from;
-  for (;;) {
-    if (await exists(path.join(dir, 'pnpm-workspace.yaml'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
-}
 
 /**
  * The repo root as pack sees it: the nearest folder upward holding pnpm-workspace.yaml. A pnpm 11
@@ -21,11 +12,11 @@ async function nextWorkspaceDir(from: string): Promise<string | null> {
  * Returns null when there is none (the caller falls back to the git top level).
  */
 export async function findGuardRoot(startDir: string): Promise<string | null> {
-  const nearest = await nextWorkspaceDir(path.resolve(startDir));
+  const nearest = await findWorkspaceDir(path.resolve(startDir));
   if (nearest === null) return null;
   if (!(await exists(path.join(nearest, STATE_DIR)))) {
     const parent = path.dirname(nearest);
-    const above = parent === nearest ? null : await nextWorkspaceDir(parent);
+    const above = parent === nearest ? null : await findWorkspaceDir(parent);
     if (above !== null && (await exists(path.join(above, STATE_DIR)))) return fsp.realpath(above);
   }
   return fsp.realpath(nearest);

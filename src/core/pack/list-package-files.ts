@@ -41,31 +41,12 @@ export async function listPackageFiles(dir: string, manifest: Manifest, workspac
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** The nearest folder at or above `dir` that holds a pnpm-workspace.yaml, as pnpm finds its workspace. */
-export async function findWorkspaceDir(dir: string): Promise<string | null> {
-  let current = dir;
-  for (;;) {
-    if (await isFile(path.join(current, 'pnpm-workspace.yaml'))) return current;
-    const parent = path.dirname(current);
-    if (parent === current) return null;
-    current = parent;
-  }
-}
-
 /** `LICEN{S,C}E{,.*}` at the top of the workspace, files only (the glob pnpm uses). */
 async function workspaceLicenses(workspaceDir: string): Promise<string[]> {
   const names = (await fsp.readdir(workspaceDir, { withFileTypes: true }))
     .filter((e) => e.isFile() && /^LICEN[SC]E(?:\..*)?$/.test(e.name))
     .map((e) => e.name);
   return names.sort();
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await fsp.stat(p)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 let cachedPacklistVersion: string | undefined;

@@ -7,7 +7,8 @@ import { DEP_FIELDS, type Manifest, type PackedFile, type PackedPackage, type Wo
 import { buildTarball, GZIP_LEVEL, type TarEntry } from './build-tarball.js';
 import { binEntries, findMissingEntryPoints, normalizeTarget, type MissingEntryPoint } from './entry-points.js';
 import { exportManifest } from './export-manifest.js';
-import { findWorkspaceDir, listPackageFiles, packlistVersion, type ListedFile } from './list-package-files.js';
+import { findWorkspaceDir } from '../fs/find-workspace-dir.js';
+import { listPackageFiles, packlistVersion, type ListedFile } from './list-package-files.js';
 import { isRacy, listingInputsUnchanged, signature, statListingInputs, type ListingSnapshot } from './listing-snapshot.js';
 import { mapLimit } from './map-limit.js';
 import { PackCache, type CachedTarball } from './pack-cache.js';

@@ -3,7 +3,7 @@
 // --pack-destination` loop over the same closure), on a generated 20-package ecosystem, in one run.
 // Then the guard and lockfile benches when present. Prints figures and ratios.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,16 @@ const bin = path.join(project, 'bin', 'docker-prep.js');
 const pnpm10 = path.join(project, 'node_modules', 'pnpm10', 'bin', 'pnpm.cjs');
 const packages = Number(process.env.BENCH_PACKAGES ?? 20);
 const work = mkdtempSync(path.join(os.tmpdir(), 'dp-bench-'));
-const { app } = generateEcosystem(path.join(work, 'eco'), { packages, git: true });
+// BENCH_ECOSYSTEM=DIR measures a copy of an ecosystem made elsewhere (DIR/app + DIR/common_plat, e.g.
+// by another generator) instead of generating one.
+const { app } = process.env.BENCH_ECOSYSTEM
+  ? copyEcosystem(process.env.BENCH_ECOSYSTEM, path.join(work, 'eco'))
+  : generateEcosystem(path.join(work, 'eco'), { packages, git: true });
+
+function copyEcosystem(from, to) {
+  cpSync(from, to, { recursive: true });
+  return { app: path.join(to, 'app') };
+}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = (fn) => {
@@ -69,6 +78,7 @@ const loop = median(loopTimes);
 const cold = median(coldTimes);
 const warm = median(warmTimes);
 const results = {
+  ecosystem: process.env.BENCH_ECOSYSTEM ?? `bench/gen-ecosystem.mjs --packages ${packages}`,
   machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   packages: plan.packages.length,
   pnpmPackLoopSeconds: loop,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin shim: all behaviour lives in dist/cli (built from src/cli by `npm install` / `npm run build`).
-import('../dist/cli/main.js').then(
+// Thin shim: all behaviour lives in src/, bundled into dist/bundle (built by `npm install` / `npm run build`).
+import('../dist/bundle/docker-prep.mjs').then(
   (cli) => cli.main(process.argv.slice(2)),
   (err) => {
     process.stderr.write(`docker-prep: ERROR [NOT_BUILT] cannot load the CLI (${err && err.message})\nhint: run \`npm run build\` in the docker-prep package\n`);

@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serializeJournal } from '../../src/core/txn/journal.js';
 import type { Journal } from '../../src/core/txn/journal-types.js';
-import { BIN } from '../helpers/paths.js';
+import { BIN, PROJECT_ROOT } from '../helpers/paths.js';
 import { makeGuardRepo, writePackedState, type GuardRepo } from './guard-repo.js';
 
 let repo: GuardRepo | undefined;
@@ -215,10 +216,16 @@ describe('docker-prep check', () => {
     writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify('file://' + tracer)});\n`);
     const res = spawnSync(process.execPath, ['--import', 'file://' + register, BIN, 'check', '--staged'], { cwd: r.app, env: r.env, encoding: 'utf8' });
     expect(res.status, res.stdout + res.stderr).toBe(0);
-    const loaded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    expect(loaded.some((u) => u.endsWith('/dist/core/guard/run-guard.js'))).toBe(true);
+    // The CLI runs from the bundle (dist/bundle): map every loaded chunk back to its sources with the
+    // bundler's metafile.
+    const meta = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'dist', 'bundle', 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    const bundleDir = path.join(PROJECT_ROOT, 'dist', 'bundle') + path.sep;
+    const chunks = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((u) => (u.startsWith('file://') ? fileURLToPath(u) : u)).filter((f) => f.startsWith(bundleDir));
+    expect(chunks.length).toBeGreaterThan(0);
+    const loaded = chunks.flatMap((f) => Object.keys(meta.outputs[path.relative(PROJECT_ROOT, f).split(path.sep).join('/')]?.inputs ?? {}));
+    expect(loaded).toContain('src/core/guard/run-guard.ts');
     const heavy = loaded.filter((u) =>
-      /\/dist\/core\/(pack|workspace|closure|rewrite|plan|lockfile|registry)\/|@pnpm\/|fast-glob|tar-stream|proper-lockfile|node_modules\/(semver|diff|yaml)\//.test(u),
+      /^src\/core\/(pack|workspace|closure|rewrite|plan|lockfile|registry)\/|@pnpm\/|fast-glob|tar-stream|proper-lockfile|node_modules\/(semver|diff|yaml)\//.test(u),
     );
     expect(heavy).toEqual([]);
   });

@@ -110,7 +110,9 @@ describe('applyPlan + restore', () => {
   test('--keep leaves the partial state and an applying journal; recovery then restores', async () => {
     tree = makePlanTree();
     const before = snapshotTree(tree.base);
-    const err = await caught(applyPlan(tree.root, tree.writes, { meta, keep: true, hooks: failing((m) => m.kind === 'write' && m.path === path.join(tree.root, 'secret.txt')) }));
+    // Writes go to temp files first and are renamed into place in order: failing the rename of the
+    // last one leaves the others in place, a real partial state.
+    const err = await caught(applyPlan(tree.root, tree.writes, { meta, keep: true, hooks: failing((m) => m.kind === 'rename' && m.path === path.join(tree.root, 'secret.txt')) }));
     expect(err.code).toBe('IO_EIO');
     const state = await readJournalState(tree.root);
     expect(state.status).toBe('interrupted');
@@ -152,7 +154,7 @@ describe('journal integrity', () => {
   for (const damage of ['truncate', 'flip-byte', 'delete-journal-keep-backups', 'bad-backup'] as const) {
     test(`${damage}: recovery and restore refuse, change nothing, and give manual steps`, async () => {
       tree = makePlanTree();
-      await caught(applyPlan(tree.root, tree.writes, { meta, keep: true, hooks: failing((m) => m.kind === "write" && m.path.endsWith("new.yaml")) }));
+      await caught(applyPlan(tree.root, tree.writes, { meta, keep: true, hooks: failing((m) => m.kind === 'rename' && m.path.endsWith('new.yaml')) }));
       const journalFile = path.join(tree.root, '.docker-prep/journal.json');
       const text = readFileSync(journalFile, 'utf8');
       if (damage === 'truncate') truncateSync(journalFile, Math.floor(text.length / 2));

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { DockerPrepError } from '../../core/errors.js';
 import { findRepoRoot } from '../../core/plan/find-repo-root.js';
+import { pollSignals } from '../../core/txn/poll-signals.js';
 import { restore } from '../../core/txn/restore.js';
 import type { CliContext, CommandResult, CommonOptions } from '../context.js';
 import { SIGNAL_EXIT } from '../exit-codes.js';
@@ -44,6 +45,7 @@ export async function execWithPack(opts: CommonOptions & Record<string, unknown>
       // CMD may have touched the rewritten files (e.g. `pnpm add`): the promise is the pre-state, so force.
       await restore(root, { force: true, hooks: ctx.hooks });
     }
+    await pollSignals(); // one that arrived during the (synchronous) restore writes still counts
     const sig = ctx.signalName();
     return sig ? (SIGNAL_EXIT[sig] ?? 130) : code;
   });

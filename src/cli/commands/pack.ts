@@ -1,10 +1,15 @@
+import path from 'node:path';
 import { DockerPrepError } from '../../core/errors.js';
 import { findRepoRoot } from '../../core/plan/find-repo-root.js';
-import { planPack, type PackPlan, type PackRequest } from '../../core/plan/plan-pack.js';
+import { InputLog } from '../../core/plan/input-log.js';
+import type { PackPlan, PackRequest } from '../../core/plan/plan-pack.js';
+import { planSnapshotKey, replayPlanSnapshot, savePlanSnapshot } from '../../core/plan/plan-snapshot.js';
+import { summarizePlan, type PlanSummary } from '../../core/plan/plan-summary.js';
 import { applyPlan } from '../../core/txn/apply-plan.js';
 import { readJournalState } from '../../core/txn/journal.js';
 import { restore } from '../../core/txn/restore.js';
 import type { Journal } from '../../core/txn/journal-types.js';
+import { BUILD_ID } from '../build-id.js';
 import { cacheDirFromEnv } from '../cache-dir.js';
 import type { CliContext, CommandResult, CommonOptions } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -17,7 +22,7 @@ export async function run(opts: CommonOptions & Record<string, unknown>, _args: 
   if (opts.dryRun) {
     // A dry run takes no lock and writes nothing at all, not even recovery of an interrupted run.
     const plan = await planWithProgress({ ...packRequest(root, opts, ctx), withDiffs: true }, ctx);
-    const report = packReport(plan, { dryRun: true });
+    const report = packReport(summarizePlan(plan), { dryRun: true });
     const state = await readJournalState(root);
     const warnings = state.status === 'none' ? [] : [`a pack is ${state.status} in this repo; the plan above ignores it (see \`docker-prep status\`)`];
     return { data: report, text: renderPackReport(report), exitCode: ExitCode.ok, warnings };
@@ -33,7 +38,7 @@ export async function run(opts: CommonOptions & Record<string, unknown>, _args: 
  * The pack itself, for callers that already hold the lock (pack, exec, ci): refuses over an active
  * pack unless --force, which first restores the ORIGINAL files so their backups stay the originals.
  */
-export async function packUnderLock(root: string, opts: CommonOptions & Record<string, unknown>, ctx: CliContext): Promise<{ plan: PackPlan; journal: Journal | null }> {
+export async function packUnderLock(root: string, opts: CommonOptions & Record<string, unknown>, ctx: CliContext): Promise<{ plan: PlanSummary; journal: Journal | null }> {
   const state = await readJournalState(root);
   if (state.status === 'active') {
     if (!opts.force) {
@@ -45,17 +50,26 @@ export async function packUnderLock(root: string, opts: CommonOptions & Record<s
     }
     await restore(root, { force: true, hooks: ctx.hooks });
   }
-  const plan = await planWithProgress(packRequest(root, opts, ctx), ctx);
-  if (opts.verify && plan.rewrites.length > 0) {
+  const req = packRequest(root, opts, ctx);
+  const snapshotKey = planSnapshotKeyFor(req, ctx);
+  let plan = snapshotKey === null ? null : await replayPlanSnapshot(req.cacheDir, snapshotKey, root);
+  let planned: { full: PackPlan; inputs: InputLog | undefined } | null = null;
+  if (plan === null) {
+    const inputs = snapshotKey === null ? undefined : new InputLog();
+    const full = await planWithProgress({ ...req, inputs }, ctx);
+    planned = { full, inputs };
+    plan = summarizePlan(full);
+  }
+  if (opts.verify && plan.targets.length > 0) {
     // Before anything is written: a lockfile that fails the frozen install never reaches the tree.
     ctx.hooks.checkpoint?.('verify');
     const { verifyPlannedLockfiles } = await import('../../core/lockfile/verify-frozen-install.js');
     await verifyPlannedLockfiles({
       root,
       outRel: plan.outRel,
-      targets: plan.rewrites.map((r) => r.target.relDir),
+      targets: plan.targets.map((t) => t.project),
       writes: plan.writes,
-      packedNames: plan.packed.map((p) => p.name),
+      packedNames: plan.packages.map((p) => p.name),
       env: ctx.env,
       signal: ctx.signal,
     });
@@ -64,15 +78,36 @@ export async function packUnderLock(root: string, opts: CommonOptions & Record<s
   const journal = await applyPlan(root, plan.writes, {
     meta: {
       out: plan.outRel,
-      targets: plan.rewrites.map((r) => r.target.relDir),
-      packages: plan.packed.map((p) => ({ name: p.name, version: p.version, fileName: p.fileName, integrity: p.integrity })),
+      targets: plan.targets.map((t) => t.project),
+      packages: plan.packages.map((p) => ({ name: p.name, version: p.version, fileName: p.fileName, integrity: p.integrity })),
       command: `docker-prep ${ctx.argv.join(' ')}`.trim(),
     },
     hooks: ctx.hooks,
     signal: ctx.signal,
     keep: Boolean(opts.keep),
   });
+  const inputs = planned?.inputs?.entries();
+  if (snapshotKey !== null && planned !== null && inputs) {
+    // Best effort: a cache that cannot be written only costs the next run its shortcut.
+    await savePlanSnapshot(req.cacheDir, snapshotKey, planned.full, plan, inputs).catch(() => undefined);
+  }
   return { plan, journal };
+}
+
+/**
+ * The key of the plan snapshot this pack may replay and record, or null when it must plan in full:
+ * runs that read more than a snapshot can check (--lockfile, --scripts), unbundled builds, and runs
+ * under the test-suite's fault injection (whose numbered checkpoints are those of a full plan).
+ */
+function planSnapshotKeyFor(req: PackRequest, ctx: CliContext): string | null {
+  if (BUILD_ID === null || req.lockfile || req.runScripts || Object.keys(ctx.hooks).length > 0) return null;
+  return planSnapshotKey({
+    build: BUILD_ID,
+    root: req.root,
+    out: req.out,
+    projects: req.projects ? req.projects.map((p) => path.resolve(req.cwd, p)) : null,
+    allowSecrets: Boolean(req.allowSecrets),
+  });
 }
 
 function packRequest(root: string, opts: CommonOptions & Record<string, unknown>, ctx: CliContext): PackRequest {
@@ -93,6 +128,8 @@ function packRequest(root: string, opts: CommonOptions & Record<string, unknown>
 }
 
 async function planWithProgress(req: PackRequest, ctx: CliContext): Promise<PackPlan> {
+  // Loaded only here: a replayed plan never needs discovery, closure or packing code.
+  const { planPack } = await import('../../core/plan/plan-pack.js');
   const progress = createProgress(ctx.stderr, ctx.isTTY && !ctx.json);
   try {
     return await planPack({ ...req, onProgress: (e) => progress.update(e) });

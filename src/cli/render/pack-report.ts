@@ -1,4 +1,4 @@
-import type { PackPlan } from '../../core/plan/plan-pack.js';
+import type { PackageSummary, PlanSummary, TargetSummary } from '../../core/plan/plan-summary.js';
 
 /** The data of a pack (or its dry-run): what --json prints and what the text rendering reads. */
 export interface PackReport {
@@ -6,42 +6,30 @@ export interface PackReport {
   dryRun: boolean;
   root: string;
   out: string;
-  targets: { project: string; pnpmMajor: number; pnpmMajorSource: string; overridesIn: string; changes: { field: string; name: string; from: string | null; to: string }[] }[];
-  packages: { name: string; version: string; fileName: string; files: number; size: number; unpackedSize: number; integrity: string; fromCache: boolean }[];
+  targets: TargetSummary[];
+  packages: PackageSummary[];
   files: { path: string; role: string }[];
   diffs?: { path: string; action: string; diff: string }[];
   cycles: string[][];
   recovered: string[];
+  /** `snapshot`: no input changed since an earlier pack, whose plan was reused (see plan-snapshot.ts). */
+  plan: 'computed' | 'snapshot';
 }
 
-export function packReport(plan: PackPlan, opts: { dryRun: boolean; recovered?: string[] }): PackReport {
+export function packReport(plan: PlanSummary, opts: { dryRun: boolean; recovered?: string[] }): PackReport {
   const rel = (p: string): string => p.slice(plan.root.length + 1).split('\\').join('/');
   return {
     command: 'pack',
     dryRun: opts.dryRun,
     root: plan.root,
     out: plan.outRel,
-    targets: plan.rewrites.map((r) => ({
-      project: r.target.relDir,
-      pnpmMajor: r.pnpm.major,
-      pnpmMajorSource: r.pnpm.source,
-      overridesIn: r.workspaceYaml ? rel(r.workspaceYaml.path) : `${rel(r.manifestPath)} (pnpm.overrides)`,
-      changes: r.changes,
-    })),
-    packages: plan.packed.map((p) => ({
-      name: p.name,
-      version: p.version,
-      fileName: p.fileName,
-      files: p.files.length,
-      size: p.size,
-      unpackedSize: p.unpackedSize,
-      integrity: p.integrity,
-      fromCache: p.fromCache,
-    })),
+    targets: plan.targets,
+    packages: plan.packages,
     files: plan.writes.map((w) => ({ path: rel(w.path), role: w.role })),
     ...(opts.dryRun ? { diffs: plan.diffs } : {}),
-    cycles: plan.closure.cycles,
+    cycles: plan.cycles,
     recovered: opts.recovered ?? [],
+    plan: plan.source,
   };
 }
 
@@ -69,6 +57,7 @@ export function renderPackReport(r: PackReport): string {
     for (const d of r.diffs ?? []) lines.push('', d.diff.trimEnd());
     lines.push('', 'dry run: nothing was written');
   } else {
+    if (r.plan === 'snapshot') lines.push('no input changed since an earlier pack: its plan was reused');
     lines.push(`wrote ${r.files.length} file(s); undo with \`docker-prep restore\``);
   }
   return lines.join('\n');

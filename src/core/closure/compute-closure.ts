@@ -5,7 +5,7 @@ import { failWithProblems, type Problem } from '../errors.js';
 import { tarballFileName } from '../pack/tarball-name.js';
 import { DEP_FIELDS, type Closure, type ClosureEdge, type DepField, type Workspace, type WorkspaceProject } from '../types.js';
 import { isPathInside } from '../workspace/is-path-inside.js';
-import { WORKSPACE_FILE } from '../workspace/read-workspace-file.js';
+import { WORKSPACE_FILE } from '../workspace/workspace-file-name.js';
 import { findCycles } from './find-cycles.js';
 import { parseSpecifier, resolveSpecifier } from './resolve-specifier.js';
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, constants as fsc } from 'node:fs';
+import { chmodSync, closeSync, constants as fsc, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ioError } from '../errors.js';
 
@@ -60,38 +60,66 @@ export class TreeWriter {
 
   /** Atomically replaces (or creates) `file` with `data`; `mode` defaults to 0o644 for new files. */
   async writeFile(file: string, data: Uint8Array | string, mode?: number): Promise<void> {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    const dir = path.dirname(file);
-    const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARKER}${randomBytes(6).toString('hex')}.tmp`);
-    const m = this.begin('write', file);
-    let handle: fsp.FileHandle | undefined;
-    try {
-      handle = await fsp.open(tmp, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, mode ?? 0o644);
-      const half = Math.floor(bytes.length / 2);
-      await handle.write(bytes, 0, half);
-      this.hooks.midWrite?.(m);
-      await handle.write(bytes, half, bytes.length - half);
-      // chmod explicitly: the open() mode is filtered by the umask, the original mode must not be.
-      if (mode !== undefined) await handle.chmod(mode);
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
-      this.hooks.after?.(m);
-      const r = this.begin('rename', file);
-      await fsp.rename(tmp, file);
-      await fsyncDir(dir);
-      this.hooks.after?.(r);
-    } catch (err) {
-      await handle?.close().catch(() => undefined);
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      throw ioError(err, 'write', file);
+    await this.writeFiles([{ path: file, data, mode }]);
+  }
+
+  /**
+   * Atomically replaces (or creates) several files: each is written to a temp file and synced, then
+   * all are renamed into place in order, then each folder is synced once. Mutations are numbered all
+   * writes first, then all renames, so crash and fault points stay deterministic. A failure before
+   * the renames leaves no trace; one during them leaves the earlier files in place.
+   *
+   * The system calls are synchronous: a pack writes a few dozen files one after another, and a
+   * thread-pool round trip per call costs more than the call (fsync included, on local disks).
+   */
+  async writeFiles(files: { path: string; data: Uint8Array | string; mode?: number }[]): Promise<void> {
+    const temps: string[] = [];
+    const removeTemps = (from: number): void => {
+      for (const t of temps.slice(from)) rmSync(t, { force: true });
+    };
+    const writes = files.map((f) => this.begin('write', f.path));
+    files.forEach((f, i) => {
+      const bytes = typeof f.data === 'string' ? Buffer.from(f.data) : f.data;
+      const tmp = path.join(path.dirname(f.path), `.${path.basename(f.path)}${TEMP_MARKER}${randomBytes(6).toString('hex')}.tmp`);
+      let fd: number | undefined;
+      try {
+        fd = openSync(tmp, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, f.mode ?? 0o644);
+        temps.push(tmp);
+        const half = Math.floor(bytes.length / 2);
+        writeAllSync(fd, bytes, 0, half);
+        this.hooks.midWrite?.(writes[i]!);
+        writeAllSync(fd, bytes, half, bytes.length);
+        // chmod explicitly: the open() mode is filtered by the umask, the original mode must not be.
+        if (f.mode !== undefined) fchmodSync(fd, f.mode);
+        fsyncSync(fd);
+      } catch (err) {
+        if (fd !== undefined) closeQuietly(fd);
+        removeTemps(0);
+        throw ioError(err, 'write', f.path);
+      }
+      closeSync(fd);
+    });
+    for (const m of writes) this.hooks.after?.(m);
+    const dirs = new Set<string>();
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i]!.path;
+      try {
+        const r = this.begin('rename', file);
+        renameSync(temps[i]!, file);
+        dirs.add(path.dirname(file));
+        this.hooks.after?.(r);
+      } catch (err) {
+        removeTemps(i); // the ones renamed already are in place, not temps
+        throw ioError(err, 'write', file);
+      }
     }
+    for (const d of dirs) await fsyncDir(d);
   }
 
   async unlink(file: string): Promise<void> {
     const m = this.begin('unlink', file);
     try {
-      await fsp.unlink(file);
+      unlinkSync(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, 'remove', file);
     }
@@ -102,7 +130,7 @@ export class TreeWriter {
   async mkdir(dir: string): Promise<void> {
     const m = this.begin('mkdir', dir);
     try {
-      await fsp.mkdir(dir);
+      mkdirSync(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'create folder', dir);
     }
@@ -114,7 +142,7 @@ export class TreeWriter {
   async rmdirIfEmpty(dir: string): Promise<boolean> {
     const m = this.begin('rmdir', dir);
     try {
-      await fsp.rmdir(dir);
+      rmdirSync(dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return true;
@@ -129,7 +157,7 @@ export class TreeWriter {
   async chmod(file: string, mode: number): Promise<void> {
     const m = this.begin('chmod', file);
     try {
-      await fsp.chmod(file, mode);
+      chmodSync(file, mode);
     } catch (err) {
       throw ioError(err, 'change the mode of', file);
     }
@@ -137,17 +165,30 @@ export class TreeWriter {
   }
 }
 
+function writeAllSync(fd: number, bytes: Uint8Array, from: number, to: number): void {
+  let at = from;
+  while (at < to) at += writeSync(fd, bytes, at, to - at);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already failing; the first error is the one to report
+  }
+}
+
 /** Makes a rename or unlink durable: without it a power cut can resurrect the old directory entry. */
 export async function fsyncDir(dir: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await fsp.open(dir, fsc.O_RDONLY);
-    await handle.sync();
+    fd = openSync(dir, fsc.O_RDONLY);
+    fsyncSync(fd);
   } catch (err) {
     // Some file systems refuse fsync on directories (EINVAL/EISDIR); durability there is best effort.
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw ioError(err, 'sync folder', dir);
   } finally {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
   }
 }

@@ -47,7 +47,7 @@ export async function scanReferences(text: string, kind: ScannedKind, fileDir: s
     }
   } else if (kind === 'yaml') {
     // Loaded only here: most commits never reach this line, and the guard must start fast.
-    const { parse } = await import('yaml');
+    const { parse } = (await import('yaml')).default;
     try {
       doc = parse(body, { uniqueKeys: false, maxAliasCount: -1, logLevel: 'error' });
       parsed = true;

@@ -22,7 +22,9 @@ const MANIFEST_FILE_NAMES = new Set(['package.json', 'package.json5', 'package.y
  */
 export async function listPackageFiles(dir: string, manifest: Manifest, workspaceDir: string | null): Promise<ListedFile[]> {
   // Loaded on first use: a warm run answers from the listing snapshot and never needs npm-packlist.
-  const { packlist } = await import('@pnpm/fs.packlist');
+  // A CommonJS package is taken through `default` (its module.exports): that is the one export both
+  // Node's loader and the bundle's lazily loaded chunk give it.
+  const { packlist } = (await import('@pnpm/fs.packlist')).default;
   const listed = await packlist(dir, { packageJsonCache: { [path.join(dir, 'package.json')]: structuredClone(manifest) } });
   const byPath = new Map<string, ListedFile>();
   for (const raw of listed) {
@@ -49,9 +51,12 @@ async function workspaceLicenses(workspaceDir: string): Promise<string[]> {
   return names.sort();
 }
 
-let cachedPacklistVersion: string | undefined;
+// Set by the bundler (scripts/bundle.mjs) to the version it bundled; absent when run from dist/ or src/.
+declare const __DOCKER_PREP_PACKLIST_VERSION__: string | undefined;
 
-/** The installed @pnpm/fs.packlist version: its rules decide file lists, so cached lists are keyed by it. */
+let cachedPacklistVersion: string | undefined = typeof __DOCKER_PREP_PACKLIST_VERSION__ === 'string' ? __DOCKER_PREP_PACKLIST_VERSION__ : undefined;
+
+/** The @pnpm/fs.packlist version in use: its rules decide file lists, so cached lists are keyed by it. */
 export function packlistVersion(): string {
   if (cachedPacklistVersion === undefined) {
     const entry = createRequire(import.meta.url).resolve('@pnpm/fs.packlist');

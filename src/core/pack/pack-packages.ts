@@ -8,6 +8,7 @@ import { buildTarball, GZIP_LEVEL, type TarEntry } from './build-tarball.js';
 import { binEntries, findMissingEntryPoints, normalizeTarget, type MissingEntryPoint } from './entry-points.js';
 import { exportManifest } from './export-manifest.js';
 import { findWorkspaceDir } from '../fs/find-workspace-dir.js';
+import type { InputLog } from '../plan/input-log.js';
 import { listPackageFiles, packlistVersion, type ListedFile } from './list-package-files.js';
 import { isRacy, listingInputsUnchanged, signature, statListingInputs, type ListingSnapshot } from './listing-snapshot.js';
 import { mapLimit } from './map-limit.js';
@@ -30,6 +31,8 @@ export interface PackPackagesOptions {
   onProgress?: (e: { done: number; total: number; name: string }) => void;
   /** Environment for lifecycle scripts (the core never reads process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Records what each tarball was made from (stats taken before reading), for a plan snapshot. */
+  inputs?: InputLog;
 }
 
 /**
@@ -85,6 +88,7 @@ export async function packPackages(projects: WorkspaceProject[], ws: Workspace, 
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   const sorted = [...projects].sort((a, b) => compare(a.manifest.name ?? a.relDir, b.manifest.name ?? b.relDir));
   const scriptOrder = opts.runScripts ? dependenciesFirst(sorted, ws) : [];
+  if (opts.runScripts) opts.inputs?.untrusted('lifecycle scripts may change any file');
   const env = opts.env ?? {};
 
   for (const project of scriptOrder) {
@@ -123,6 +127,7 @@ export async function packPackages(projects: WorkspaceProject[], ws: Workspace, 
 
 async function preparePackage(project: WorkspaceProject, ws: Workspace, cache: PackCache, opts: PackPackagesOptions, problems: Problem[]): Promise<Prepared> {
   const source = await publishSource(project);
+  if (source !== project) opts.inputs?.untrusted('publishConfig.directory');
   const shownDir = toPosix(path.relative(ws.root, source.dir)) || '.';
   const exported = exportManifest(source, ws);
   problems.push(...exported.problems);
@@ -146,12 +151,15 @@ async function preparePackage(project: WorkspaceProject, ws: Workspace, cache: P
   const known = cache.listing(listingKey);
   if (known !== null && listingInputsUnchanged(known.watched)) {
     listed = known.files;
+    for (const [p, sig] of known.watched) opts.inputs?.stat(p, sig);
   } else {
     try {
       const workspaceDir = await findWorkspaceDir(source.dir);
       const watched = statListingInputs(source.dir, workspaceDir, manifest, Date.now());
       listed = await listPackageFiles(source.dir, manifest, workspaceDir);
       if (watched !== null) listing = { key: listingKey, snapshot: { files: listed, watched } };
+      if (watched === null) opts.inputs?.untrusted(`the file list of ${shownDir} cannot be snapshot`);
+      else for (const [p, sig] of watched) opts.inputs?.stat(p, sig);
     } catch (err) {
       throw ioError(err, 'list the files of', source.dir);
     }
@@ -190,7 +198,14 @@ async function preparePackage(project: WorkspaceProject, ws: Workspace, cache: P
     }
   }
 
-  return { project, name, version, manifest, manifestJson, entries, fingerprint: fingerprintOf(manifestJson, entries, stats), listing };
+  const fingerprint = fingerprintOf(manifestJson, entries, stats);
+  if (opts.inputs) {
+    if (fingerprint === null) opts.inputs.untrusted(`a file of ${shownDir} changed too recently to trust its stat`);
+    stats.forEach((st, i) => {
+      if (st) opts.inputs!.stat(entries[i]!.source!, signature(st));
+    });
+  }
+  return { project, name, version, manifest, manifestJson, entries, fingerprint, listing };
 }
 
 /** With `publishConfig.directory`, pnpm packs that sub-folder, with the manifest found there. */
@@ -199,7 +214,7 @@ async function publishSource(project: WorkspaceProject): Promise<WorkspaceProjec
   if (typeof sub !== 'string' || sub === '') return project;
   const dir = path.join(project.dir, sub);
   try {
-    const { readProjectManifest } = await import('@pnpm/read-project-manifest'); // rare: not loaded unless needed
+    const { readProjectManifest } = (await import('@pnpm/read-project-manifest')).default; // rare: not loaded unless needed
     const { manifest, fileName } = await readProjectManifest(dir);
     return { ...project, dir, manifestPath: path.join(dir, fileName), manifest: manifest as Manifest };
   } catch (err) {

@@ -9,9 +9,10 @@ import type { MutationHooks } from '../fs/tree-writer.js';
 import { packPackages } from '../pack/pack-packages.js';
 import { detectPnpmMajor } from '../rewrite/detect-pnpm-major.js';
 import { planTargetRewrite, type TargetRewrite, type TargetRewriteInput } from '../rewrite/plan-target-rewrite.js';
-import { assertInsideRoot } from '../txn/containment.js';
 import type { Closure, PackedPackage, PlannedWrite, Workspace } from '../types.js';
 import { loadWorkspace } from '../workspace/load-workspace.js';
+import { finalizeWrites } from './finalize-writes.js';
+import type { InputLog } from './input-log.js';
 import { planLockfiles } from './plan-lockfiles.js';
 
 export interface PackRequest {
@@ -32,6 +33,8 @@ export interface PackRequest {
   onProgress?: (e: { done: number; total: number; name: string }) => void;
   /** Compute text diffs of every planned file (for --dry-run); off otherwise, it costs a module load. */
   withDiffs?: boolean;
+  /** Records everything the plan is computed from, for a plan snapshot (see plan-snapshot.ts). */
+  inputs?: InputLog;
 }
 
 export interface PlannedFileDiff {
@@ -51,6 +54,8 @@ export interface PackPlan {
   rewrites: TargetRewrite[];
   /** Everything apply will write, tarballs first, in a stable order. */
   writes: PlannedWrite[];
+  /** `writes` before the ones that would leave a file as it is were dropped (for a plan snapshot). */
+  plannedWrites: PlannedWrite[];
   /** Text diffs of every non-tarball file, when requested (--dry-run). */
   diffs: PlannedFileDiff[];
   warnings: string[];
@@ -67,7 +72,7 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
     if (req.signal?.aborted) throw req.signal.reason;
   };
   checkpoint('discover');
-  const ws = await loadWorkspace(req.root);
+  const ws = await loadWorkspace(req.root, req.inputs);
   const root = ws.root;
   const outDir = path.resolve(root, req.out);
   const outRel = toPosix(path.relative(root, outDir));
@@ -83,7 +88,7 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
   const warnings: string[] = [];
   for (const cycle of closure.cycles) warnings.push(`dependency cycle: ${cycle.join(' -> ')} (packed once each)`);
   if (closure.targets.length === 0) {
-    return { root, outDir, outRel, ws, closure, packed: [], rewrites: [], writes: [], diffs: [], warnings };
+    return { root, outDir, outRel, ws, closure, packed: [], rewrites: [], writes: [], plannedWrites: [], diffs: [], warnings };
   }
 
   checkpoint('pack');
@@ -94,13 +99,14 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
     signal: req.signal,
     onProgress: req.onProgress,
     env: req.env,
+    inputs: req.inputs,
   });
   checkpoint('rewrite');
 
   const problems: Problem[] = [];
 
   const rootProject = ws.projects.find((p) => p.relDir === '');
-  const inheritedBase = await readRootOverrides(ws);
+  const inheritedBase = await readRootOverrides(ws, req.inputs);
   const aliases: Record<string, string> = {};
   for (const e of closure.edges) if (!e.fromTarget && e.alias && e.alias !== e.to) aliases[e.alias] = e.to;
   const inputs: TargetRewriteInput[] = [];
@@ -110,11 +116,15 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
       { label: 'package.json', manifest: rootProject?.manifest },
     ]);
     const inherited = pnpm.major >= 11 ? inheritedBase.fromYaml : { ...inheritedBase.fromManifest, ...inheritedBase.fromYaml };
+    const manifestText = await fsp.readFile(target.manifestPath, 'utf8');
+    req.inputs?.file(target.manifestPath, manifestText);
+    const workspaceYamlText = pnpm.major >= 11 ? await readIfExists(path.join(target.dir, 'pnpm-workspace.yaml')) : null;
+    if (pnpm.major >= 11) req.inputs?.file(path.join(target.dir, 'pnpm-workspace.yaml'), workspaceYamlText);
     inputs.push({
       ws,
       target,
-      manifestText: await fsp.readFile(target.manifestPath, 'utf8'),
-      workspaceYamlText: pnpm.major >= 11 ? await readIfExists(path.join(target.dir, 'pnpm-workspace.yaml')) : null,
+      manifestText,
+      workspaceYamlText,
       packed,
       outDir,
       pnpm,
@@ -126,6 +136,8 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
 
   const lockfileWrites: PlannedWrite[] = [];
   if (req.lockfile) {
+    // The lockfile pass reads more than this plan can name (lockfile, patches, npmrc): never snapshot it.
+    req.inputs?.untrusted('--lockfile');
     checkpoint('lockfile');
     let lock = await planLockfiles({ ws, rewrites, packed, outDir });
     if (lock.patchedDependencies.size > 0) {
@@ -157,11 +169,7 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
   writes.push(...lockfileWrites);
   if (problems.length > 0) failWithProblems(problems);
 
-  await assertInsideRoot(root, writes.map((w) => w.path));
-  problems.push(...(await findReadOnlyFiles(root, writes)));
-  if (problems.length > 0) failWithProblems(problems);
-
-  const finalWrites = await dropUnchanged(writes);
+  const finalWrites = await finalizeWrites(root, writes);
   const diffs: PlannedFileDiff[] = [];
   const { createTwoFilesPatch } = req.withDiffs ? await import('diff') : { createTwoFilesPatch: null };
   for (const w of finalWrites) {
@@ -170,14 +178,15 @@ export async function planPack(req: PackRequest): Promise<PackPlan> {
     const rel = toPosix(path.relative(root, w.path));
     diffs.push({ path: rel, action: before === null ? 'create' : 'modify', diff: createTwoFilesPatch(rel, rel, before ?? '', w.contents.toString('utf8'), undefined, undefined, { context: 2 }) });
   }
-  return { root, outDir, outRel, ws, closure, packed, rewrites, writes: finalWrites, diffs, warnings };
+  return { root, outDir, outRel, ws, closure, packed, rewrites, writes: finalWrites, plannedWrites: writes, diffs, warnings };
 }
 
 /** The workspace root's overrides, with `catalog:` values resolved (the image has no catalogs). */
-async function readRootOverrides(ws: Workspace): Promise<{ fromManifest: Record<string, string>; fromYaml: Record<string, string> }> {
+async function readRootOverrides(ws: Workspace, log?: InputLog): Promise<{ fromManifest: Record<string, string>; fromYaml: Record<string, string> }> {
   const rootManifest = ws.projects.find((p) => p.relDir === '')?.manifest;
   const fromManifest = resolveCatalogValues(ws, rootManifest?.pnpm?.overrides ?? {});
   const yamlText = await readIfExists(ws.workspaceFile);
+  log?.file(ws.workspaceFile, yamlText);
   const doc = yamlText === null ? null : (parseYaml(yamlText.replace(/^\ufeff/, '')) as { overrides?: Record<string, string> } | null);
   const fromYaml = resolveCatalogValues(ws, doc?.overrides ?? {});
   return { fromManifest, fromYaml };
@@ -189,29 +198,6 @@ function resolveCatalogValues(ws: Workspace, overrides: Record<string, string>):
     const parsed = parseSpecifier(String(value));
     const name = key.replace(/^(@[^/]+\/[^@>]+|[^@>]+).*$/, '$1').split('>').pop() ?? key;
     out[key] = parsed.type === 'catalog' ? (catalogRange(ws.catalogs, parsed.catalog, name) ?? String(value)) : String(value);
-  }
-  return out;
-}
-
-async function findReadOnlyFiles(root: string, writes: PlannedWrite[]): Promise<Problem[]> {
-  const problems: Problem[] = [];
-  for (const w of writes) {
-    const st = await fsp.stat(w.path).catch(() => null);
-    // Checked on the mode bits: as root, access(W_OK) says yes to everything, but a 0444 manifest is a user's "do not touch".
-    if (st && (st.mode & 0o222) === 0) {
-      const rel = toPosix(path.relative(root, w.path));
-      problems.push({ code: 'FILE_READ_ONLY', message: `${rel} is read-only`, hint: `make it writable (chmod u+w ${rel}) or leave this project out with --project`, path: rel });
-    }
-  }
-  return problems;
-}
-
-async function dropUnchanged(writes: PlannedWrite[]): Promise<PlannedWrite[]> {
-  const out: PlannedWrite[] = [];
-  for (const w of writes) {
-    const current = await fsp.readFile(w.path).catch(() => null);
-    if (current && current.equals(w.contents)) continue;
-    out.push(w);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockerPrepError, isDockerPrepError } from '../errors.js';
 import { TreeWriter, type MutationHooks } from '../fs/tree-writer.js';
@@ -7,6 +7,7 @@ import { resolveInsideRoot } from './containment.js';
 import { fileState, sha256 } from './drift.js';
 import { backupDirOf, readJournalState, stateDirOf, toAbs, toRel, writeJournal } from './journal.js';
 import { BACKUP_DIR, STATE_DIR, type Journal, type JournalEntry } from './journal-types.js';
+import { pollSignals } from './poll-signals.js';
 import { planUndo, removeStateDir, runUndo } from './undo.js';
 
 export interface ApplyMeta {
@@ -38,7 +39,9 @@ export interface ApplyOptions {
 export async function applyPlan(root: string, writes: PlannedWrite[], opts: ApplyOptions): Promise<Journal> {
   const { hooks = {}, signal, keep = false, meta } = opts;
   const rootReal = await fsp.realpath(root);
-  const guard = (): void => {
+  // The writes are synchronous system calls: a signal that arrives meanwhile waits for the loop.
+  const guard = async (): Promise<void> => {
+    if (signal) await pollSignals();
     if (signal?.aborted) throw signal.reason;
   };
 
@@ -67,7 +70,7 @@ export async function applyPlan(root: string, writes: PlannedWrite[], opts: Appl
     const rel = toRel(rootReal, abs);
     let st;
     try {
-      st = await fsp.lstat(abs);
+      st = lstatSync(abs); // sync, as in fileState: small files, one after another
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -76,7 +79,7 @@ export async function applyPlan(root: string, writes: PlannedWrite[], opts: Appl
     }
     const newSha256 = sha256(w.contents);
     if (st) {
-      const bytes = await fsp.readFile(abs);
+      const bytes = readFileSync(abs);
       const originalMode = st.mode & 0o7777;
       originals.push(bytes);
       entries.push({
@@ -113,45 +116,40 @@ export async function applyPlan(root: string, writes: PlannedWrite[], opts: Appl
   let journalWritten = false;
   try {
     hooks.checkpoint?.('apply');
-    guard();
+    await guard();
     await writer.mkdir(stateDirOf(rootReal));
-    guard();
+    await guard();
     // The state folder ignores itself, so `git status` stays quiet without touching the user's .gitignore.
     await writer.writeFile(path.join(stateDirOf(rootReal), '.gitignore'), '*\n', 0o644);
-    guard();
+    await guard();
     await writeJournal(writer, rootReal, journal);
     journalWritten = true;
-    guard();
+    await guard();
     await writer.mkdir(backupDirOf(rootReal));
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (e.action !== 'modify') continue;
-      guard();
-      await writer.writeFile(path.join(stateDirOf(rootReal), ...e.backup!.split('/')), originals[i]!, 0o644);
-    }
+    await guard();
+    await writer.writeFiles(
+      entries.flatMap((e, i) => (e.action === 'modify' ? [{ path: path.join(stateDirOf(rootReal), ...e.backup!.split('/')), data: originals[i]!, mode: 0o644 }] : [])),
+    );
     for (const d of createdDirs) {
-      guard();
+      await guard();
       await writer.mkdir(toAbs(rootReal, d));
     }
     for (let i = 0; i < writes.length; i++) {
-      guard();
       const e = entries[i]!;
-      const abs = targets[i]!;
       // Held under the lock, but an editor may still save meanwhile: never overwrite what was not backed up.
-      const now = await fileState(abs);
+      const now = await fileState(targets[i]!);
       const unchanged = e.action === 'create' ? !now.exists : now.isFile && now.sha256 === e.originalSha256;
       if (!unchanged) {
         throw new DockerPrepError('CHANGED_DURING_PACK', `${e.path} changed while docker-prep was running`, { kind: 'check', hint: 'run the command again once nothing else edits the repo' });
       }
-      await writer.writeFile(abs, writes[i]!.contents, e.newMode);
     }
-    guard();
+    await guard();
+    await writer.writeFiles(writes.map((w, i) => ({ path: targets[i]!, data: w.contents, mode: entries[i]!.newMode })));
+    await guard();
     journal = { ...journal, phase: 'active' };
     await writeJournal(writer, rootReal, journal);
-    // Give a signal that arrived during the last write a turn to be handled: it still means
-    // "leave the repo as it was".
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    guard();
+    // A signal that arrived during the last write still means "leave the repo as it was".
+    await guard();
     return journal;
   } catch (err) {
     const cause = signal?.aborted ? signal.reason : err;
@@ -184,7 +182,7 @@ async function missingDirs(rootReal: string, targets: string[]): Promise<string[
     while (dir !== rootReal && dir.startsWith(rootReal + path.sep)) {
       if (missing.has(toRel(rootReal, dir))) break;
       try {
-        await fsp.lstat(dir);
+        lstatSync(dir);
         break;
       } catch {
         missing.add(toRel(rootReal, dir));

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { failWithProblems, type Problem } from '../errors.js';
 
@@ -12,7 +12,9 @@ export async function realTarget(p: string): Promise<string> {
   let cur = abs;
   for (;;) {
     try {
-      const real = await fsp.realpath(cur);
+      // Synchronous: one system call, cheaper than a thread-pool round trip, and a plan resolves
+      // every path it writes (and most of them start with an ENOENT or two).
+      const real = realpathSync.native(cur);
       return tail.length === 0 ? real : path.join(real, ...tail.reverse());
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

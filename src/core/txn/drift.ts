@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { toAbs } from './journal.js';
 import type { Journal, JournalEntry } from './journal-types.js';
 
@@ -10,16 +10,17 @@ export interface FileState {
   sha256: string;
 }
 
+/** Synchronous on purpose: small files, checked one after another; a thread-pool trip costs more. */
 export async function fileState(abs: string): Promise<FileState> {
   let st;
   try {
-    st = await fsp.lstat(abs);
+    st = lstatSync(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return { exists: false, isFile: false, mode: 0, sha256: '' };
     throw err;
   }
   if (!st.isFile()) return { exists: true, isFile: false, mode: st.mode & 0o7777, sha256: '' };
-  return { exists: true, isFile: true, mode: st.mode & 0o7777, sha256: sha256(await fsp.readFile(abs)) };
+  return { exists: true, isFile: true, mode: st.mode & 0o7777, sha256: sha256(readFileSync(abs)) };
 }
 
 export const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');

@@ -1,9 +1,10 @@
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp, type Dirent } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import type { Problem } from '../errors.js';
+import type { InputLog } from '../plan/input-log.js';
 import { isPathInside } from './is-path-inside.js';
-import { WORKSPACE_FILE } from './read-workspace-file.js';
+import { WORKSPACE_FILE } from './workspace-file-name.js';
 
 /** The manifest names pnpm looks for in a project folder, in the order it prefers them. */
 export const MANIFEST_NAMES = ['package.json', 'package.json5', 'package.yaml'] as const;
@@ -31,7 +32,7 @@ const HINT = `fix the "packages" globs in ${WORKSPACE_FILE}: list the project fo
  * (the Docker context must not depend on one machine's layout), globs that name node_modules, and
  * recursive globs rooted above the repo root (they would scan, and match, the repo itself).
  */
-export async function expandPackageGlobs(root: string, globs: string[]): Promise<{ matches: GlobMatch[]; problems: Problem[] }> {
+export async function expandPackageGlobs(root: string, globs: string[], inputs?: InputLog): Promise<{ matches: GlobMatch[]; problems: Problem[] }> {
   const problems: Problem[] = [];
   const add = (code: string, glob: string, why: string): void => {
     problems.push({ code, message: `${WORKSPACE_FILE}: package glob "${glob}" ${why}`, hint: HINT, path: WORKSPACE_FILE });
@@ -72,6 +73,7 @@ export async function expandPackageGlobs(root: string, globs: string[]): Promise
     // A folder the user cannot read is skipped, as pnpm does; a manifest that cannot be read is reported later.
     suppressErrors: true,
     unique: true,
+    ...(inputs ? { fs: { readdir: recordingReaddir(root, inputs) } } : {}),
   };
   const rootPatterns = MANIFEST_NAMES.map(asDynamic);
   const [found, rootFound] = await Promise.all([patterns.some((p) => !p.startsWith('!')) ? fg(patterns, options) : Promise.resolve([]), fg(rootPatterns, options)]);
@@ -88,6 +90,21 @@ export async function expandPackageGlobs(root: string, globs: string[]): Promise
   // A folder that happens to be called package.json is no manifest (pnpm globs files only).
   const isDir = await Promise.all(matches.map((m) => fsp.stat(m.manifestPath).then((st) => st.isDirectory(), () => false)));
   return { matches: matches.filter((_, i) => !isDir[i]), problems };
+}
+
+/**
+ * fast-glob's readdir, recording every folder listing the expansion saw: the matches are a function
+ * of those listings (and of the globs), which is what a plan snapshot must be able to check.
+ */
+function recordingReaddir(root: string, inputs: InputLog): typeof fs.readdir {
+  const readdir = (dir: fs.PathLike, options: unknown, callback: (err: NodeJS.ErrnoException | null, entries: Dirent[]) => void): void => {
+    fs.readdir(dir, options as { withFileTypes: true }, (err, entries) => {
+      if (err === null) inputs.dir(path.resolve(root, String(dir)), entries);
+      else inputs.untrusted(`could not list ${String(dir)}`);
+      callback(err, entries);
+    });
+  };
+  return readdir as unknown as typeof fs.readdir;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DockerPrepError } from '../errors.js';
-import { WORKSPACE_FILE } from './read-workspace-file.js';
+import { WORKSPACE_FILE } from './workspace-file-name.js';
 
 /**
  * The nearest pnpm-workspace.yaml from `startDir` upward, as pnpm finds it. A `.yml` spelling is

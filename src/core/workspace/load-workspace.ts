@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DockerPrepError, failWithProblems, type Problem } from '../errors.js';
+import type { InputLog } from '../plan/input-log.js';
 import type { Workspace, WorkspaceProject } from '../types.js';
 import { expandPackageGlobs, MANIFEST_NAMES, type GlobMatch } from './expand-package-globs.js';
 import { findWorkspaceFile } from './find-workspace-file.js';
@@ -17,7 +18,7 @@ const READ_CONCURRENCY = 16;
  * Every problem in the workspace file and in every manifest is collected and reported at once
  * (a `config` DockerPrepError, exit 2), so a user fixes them in one round.
  */
-export async function loadWorkspace(startDir: string): Promise<Workspace> {
+export async function loadWorkspace(startDir: string, inputs?: InputLog): Promise<Workspace> {
   let start: string;
   try {
     start = await fsp.realpath(path.resolve(startDir));
@@ -32,17 +33,17 @@ export async function loadWorkspace(startDir: string): Promise<Workspace> {
   const root = await fsp.realpath(path.dirname(found));
   const workspaceFile = path.join(root, WORKSPACE_FILE);
 
-  const wsFile = await readWorkspaceFile(workspaceFile);
+  const wsFile = await readWorkspaceFile(workspaceFile, undefined, inputs);
   if (!wsFile.ok) failWithProblems(wsFile.problems);
   const { packageGlobs, catalogs } = wsFile.value;
 
-  const globbed = await expandPackageGlobs(root, packageGlobs);
+  const globbed = await expandPackageGlobs(root, packageGlobs, inputs);
   if (globbed.problems.length > 0) failWithProblems(globbed.problems);
 
   const problems: Problem[] = [];
-  const candidates = await pickProjectFolders(root, globbed.matches, problems);
+  const candidates = await pickProjectFolders(root, globbed.matches, problems, inputs);
 
-  const read = await mapLimit(candidates, READ_CONCURRENCY, async (c) => ({ c, result: await readManifestChecked(c.manifestPath, c.shownPath) }));
+  const read = await mapLimit(candidates, READ_CONCURRENCY, async (c) => ({ c, result: await readManifestChecked(c.manifestPath, c.shownPath, inputs) }));
   const projects: WorkspaceProject[] = [];
   for (const { c, result } of read) {
     if (!result.ok) {
@@ -88,12 +89,15 @@ interface Candidate {
  * the one pnpm prefers. A match that resolves to the repo root or above it is refused: packing the
  * app repo into its own Docker context is never what was meant.
  */
-async function pickProjectFolders(root: string, matches: GlobMatch[], problems: Problem[]): Promise<Candidate[]> {
+async function pickProjectFolders(root: string, matches: GlobMatch[], problems: Problem[], inputs?: InputLog): Promise<Candidate[]> {
   const byDir = new Map<string, Candidate & { rank: number }>();
   const resolved = await mapLimit(matches, READ_CONCURRENCY, async (m) => {
     try {
-      return { m, dir: await fsp.realpath(path.dirname(m.manifestPath)) };
+      const dir = await fsp.realpath(path.dirname(m.manifestPath));
+      inputs?.realpath(path.dirname(m.manifestPath), dir);
+      return { m, dir };
     } catch {
+      inputs?.untrusted(`${m.manifestPath} vanished while planning`);
       return { m, dir: null };
     }
   });

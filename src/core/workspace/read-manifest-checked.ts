@@ -2,11 +2,12 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readExactProjectManifest } from '@pnpm/read-project-manifest';
 import type { Problem } from '../errors.js';
+import type { InputLog } from '../plan/input-log.js';
 import { DEP_FIELDS, type Manifest } from '../types.js';
 import { findDuplicateKeys, formatKeyPath } from './find-duplicate-keys.js';
+import { MAX_MANIFEST_BYTES } from './max-manifest-bytes.js';
 
-/** Real manifests are a few KiB; anything this large is a mistake or an attack on memory, not a package. */
-export const MAX_MANIFEST_BYTES = 5 * 1024 * 1024;
+export { MAX_MANIFEST_BYTES };
 
 export type ManifestReadResult = { ok: true; manifest: Manifest } | { ok: false; problems: Problem[] };
 
@@ -17,7 +18,7 @@ const FIX_HINT = 'fix the manifest (pnpm itself would fail on it or silently mis
  * failure into Problems that name the file, and adds the checks pnpm skips: size, duplicate keys,
  * the shape of the fields docker-prep relies on. `shownPath` is how messages name the file.
  */
-export async function readManifestChecked(manifestPath: string, shownPath: string): Promise<ManifestReadResult> {
+export async function readManifestChecked(manifestPath: string, shownPath: string, inputs?: InputLog): Promise<ManifestReadResult> {
   const fail = (code: string, message: string, hint: string = FIX_HINT): ManifestReadResult => ({
     ok: false,
     problems: [{ code, message: `${shownPath}: ${message}`, hint, path: shownPath }],
@@ -35,6 +36,7 @@ export async function readManifestChecked(manifestPath: string, shownPath: strin
       );
     }
     raw = await fsp.readFile(manifestPath);
+    inputs?.file(manifestPath, raw);
     // The file may have grown between stat and read; the limit must hold for what was read.
     if (raw.length > MAX_MANIFEST_BYTES) return fail('MANIFEST_TOO_LARGE', `is over the ${MAX_MANIFEST_BYTES}-byte limit for a manifest`, 'a package.json should be a few KiB');
   } catch (err) {

@@ -1,10 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import YAML, { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode } from 'yaml';
 import type { Problem } from '../errors.js';
+import type { InputLog } from '../plan/input-log.js';
 import type { Catalogs } from '../types.js';
-import { MAX_MANIFEST_BYTES } from './read-manifest-checked.js';
+import { MAX_MANIFEST_BYTES } from './max-manifest-bytes.js';
+import { WORKSPACE_FILE } from './workspace-file-name.js';
 
-export const WORKSPACE_FILE = 'pnpm-workspace.yaml';
+export { WORKSPACE_FILE };
 
 export interface WorkspaceFileContents {
   packageGlobs: string[];
@@ -21,7 +23,7 @@ const HINT = `fix ${WORKSPACE_FILE} (see https://pnpm.io/pnpm-workspace_yaml), t
  * strings, `catalogs` a map of such maps, no default catalog defined twice. Other keys are settings
  * of pnpm 10/11 and are none of docker-prep's business. Errors carry line and column.
  */
-export async function readWorkspaceFile(file: string, shownPath: string = WORKSPACE_FILE): Promise<WorkspaceFileResult> {
+export async function readWorkspaceFile(file: string, shownPath: string = WORKSPACE_FILE, inputs?: InputLog): Promise<WorkspaceFileResult> {
   const problems: Problem[] = [];
   const lineCounter = new LineCounter();
   const add = (message: string, node?: YamlNode | null): void => {
@@ -47,6 +49,7 @@ export async function readWorkspaceFile(file: string, shownPath: string = WORKSP
       return { ok: false, problems };
     }
     text = await fsp.readFile(file, 'utf8');
+    inputs?.file(file, text);
   } catch (err) {
     add(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return { ok: false, problems };

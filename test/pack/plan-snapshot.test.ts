@@ -95,6 +95,23 @@ describe('plan snapshot', () => {
     restore(e.app);
   });
 
+  it('replays a pnpm 11 plan (overrides in a pnpm-workspace.yaml created in the target) byte for byte', async () => {
+    const { eco: e, cache } = await primed((e) => {
+      const rootManifest = path.join(e.app, 'package.json');
+      writeFileSync(rootManifest, readFileSync(rootManifest, 'utf8').replace(/"packageManager": "pnpm@[^"]+"/, '"packageManager": "pnpm@11.28.11"'));
+    });
+    const before = snapshotTree(e.base);
+    const replayed = pack(e.app, cache);
+    expect(replayed.plan).toBe('snapshot');
+    const viaSnapshot = packedTree(e.app);
+    expect(Object.keys(viaSnapshot)).toContain('backend/pnpm-workspace.yaml');
+    restore(e.app);
+    expect(snapshotTree(e.base)).toEqual(before);
+    pack(e.app, newCache());
+    expect(packedTree(e.app)).toEqual(viaSnapshot);
+    restore(e.app);
+  });
+
   const changes: [string, (e: Ecosystem) => void][] = [
     ['a packed file changes (same size)', (e) => writeFileSync(pkg(e, 'db', 'dist', 'index.js'), readFileSync(pkg(e, 'db', 'dist', 'index.js'), 'utf8').replace(/\d/, (d) => String((Number(d) + 1) % 10)))],
     ['a file is added to a packed folder', (e) => writeFileSync(pkg(e, 'logger', 'dist', 'extra.js'), 'export const extra = 1;\n')],

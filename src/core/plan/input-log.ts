@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { signature } from '../pack/listing-snapshot.js';
+import { sha256 } from '../txn/drift.js';
 
 /**
  * One thing a plan was computed from, in the form that can be checked again without redoing the work:
@@ -115,8 +115,4 @@ function listingHash(entries: readonly Dirent[]): string {
     .map((e) => `${e.name}\0${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : e.isFile() ? 'f' : 'o'}`)
     .sort();
   return sha256(lines.join('\n'));
-}
-
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
 }

@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sha256 } from '../txn/drift.js';
 import type { PlannedWrite } from '../types.js';
 import { finalizeWrites } from './finalize-writes.js';
 import { inputsUnchanged, type InputEntry } from './input-log.js';
@@ -114,8 +115,4 @@ export async function savePlanSnapshot(cacheDir: string, key: string, plan: Pack
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
-}
-
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
 }

@@ -86,10 +86,10 @@ export async function packUnderLock(root: string, opts: CommonOptions & Record<s
     signal: ctx.signal,
     keep: Boolean(opts.keep),
   });
-  const inputs = planned?.inputs?.entries();
-  if (snapshotKey !== null && planned !== null && inputs) {
+  const recorded = planned?.inputs?.entries();
+  if (snapshotKey !== null && planned !== null && recorded) {
     // Best effort: a cache that cannot be written only costs the next run its shortcut.
-    await savePlanSnapshot(req.cacheDir, snapshotKey, planned.full, plan, inputs).catch(() => undefined);
+    await savePlanSnapshot(req.cacheDir, snapshotKey, planned.full, recorded).catch(() => undefined);
   }
   return { plan, journal };
 }

@@ -78,7 +78,6 @@ export interface PeerResolutionResult {
  */
 export function resolvePeers(direct: Map<string, GraphNode>, settings: PeerSettings): PeerResolutionResult {
   const peerNames = computeSubtreePeerNames(direct);
-  const refs = new Map<string, Ref>();
   let rootCtx: Map<string, Ref> = EMPTY;
   const resolutions = new Map<number, Resolution | 'busy'>();
   let nextId = 1;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { promises as fsp, readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { readFileSync, statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { resolveSpecifier } from '../closure/resolve-specifier.js';
 import { DockerPrepError, failWithProblems, ioError, type Problem } from '../errors.js';
@@ -8,6 +8,7 @@ import { buildTarball, GZIP_LEVEL, type TarEntry } from './build-tarball.js';
 import { binEntries, findMissingEntryPoints, normalizeTarget, type MissingEntryPoint } from './entry-points.js';
 import { exportManifest } from './export-manifest.js';
 import { findWorkspaceDir } from '../fs/find-workspace-dir.js';
+import { pathExists } from '../fs/path-exists.js';
 import type { InputLog } from '../plan/input-log.js';
 import { listPackageFiles, packlistVersion, type ListedFile } from './list-package-files.js';
 import { isRacy, listingInputsUnchanged, signature, statListingInputs, type ListingSnapshot } from './listing-snapshot.js';
@@ -199,10 +200,11 @@ async function preparePackage(project: WorkspaceProject, ws: Workspace, cache: P
   }
 
   const fingerprint = fingerprintOf(manifestJson, entries, stats);
-  if (opts.inputs) {
-    if (fingerprint === null) opts.inputs.untrusted(`a file of ${shownDir} changed too recently to trust its stat`);
+  const { inputs } = opts;
+  if (inputs) {
+    if (fingerprint === null) inputs.untrusted(`a file of ${shownDir} changed too recently to trust its stat`);
     stats.forEach((st, i) => {
-      if (st) opts.inputs!.stat(entries[i]!.source!, signature(st));
+      if (st) inputs.stat(listed[i]!.source, signature(st));
     });
   }
   return { project, name, version, manifest, manifestJson, entries, fingerprint, listing };
@@ -264,7 +266,7 @@ async function missingEntryPointProblem(miss: MissingEntryPoint, name: string, d
   }
   const abs = path.join(dir, miss.path);
   const shown = toPosix(path.relative(root, abs));
-  const onDisk = !miss.path.includes('*') && (await exists(abs));
+  const onDisk = !miss.path.includes('*') && (await pathExists(abs));
   return onDisk
     ? {
         code: 'MISSING_ENTRY_POINT',
@@ -382,15 +384,6 @@ function dependenciesFirst(projects: WorkspaceProject[], ws: Workspace): Workspa
   };
   for (const project of projects) visit(project);
   return order;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.access(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function sha256Hex(...parts: (string | Buffer)[]): string {

@@ -53,11 +53,6 @@ export class InputLog {
     this.spoiled ??= reason;
   }
 
-  /** Why no snapshot can be made, or null when the log is complete. */
-  get spoiledBy(): string | null {
-    return this.spoiled;
-  }
-
   /** The entries, sorted so that equal plans give equal snapshots; null when spoiled. */
   entries(): InputEntry[] | null {
     if (this.spoiled !== null) return null;
@@ -90,7 +85,7 @@ export function inputsUnchanged(entries: readonly InputEntry[]): boolean {
           if (listingHash(readdirSync(e.path, { withFileTypes: true })) !== e.sha256) return false;
           break;
         case 'realpath':
-          if (realpathSync(e.path) !== e.real) return false;
+          if (realpathSync.native(e.path) !== e.real) return false;
           break;
       }
     }

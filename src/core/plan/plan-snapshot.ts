@@ -6,7 +6,7 @@ import type { PlannedWrite } from '../types.js';
 import { finalizeWrites } from './finalize-writes.js';
 import { inputsUnchanged, type InputEntry } from './input-log.js';
 import type { PackPlan } from './plan-pack.js';
-import type { PlanSummary } from './plan-summary.js';
+import { summarizePlan, type PlanSummary } from './plan-summary.js';
 
 /**
  * A plan snapshot lets a pack whose inputs have not changed skip planning altogether: no workspace
@@ -90,7 +90,7 @@ export async function replayPlanSnapshot(cacheDir: string, key: string, root: st
 }
 
 /** Stores the snapshot of a plan that was just applied; `inputs` from the plan's InputLog. */
-export async function savePlanSnapshot(cacheDir: string, key: string, plan: PackPlan, summary: PlanSummary, inputs: InputEntry[]): Promise<void> {
+export async function savePlanSnapshot(cacheDir: string, key: string, plan: PackPlan, inputs: InputEntry[]): Promise<void> {
   const cachedByPath = new Map(plan.packed.map((p) => [path.join(plan.outDir, p.fileName), p.cachePath]));
   const writes: StoredWrite[] = plan.plannedWrites.map((w) => {
     const cached = w.role === 'tarball' ? cachedByPath.get(w.path) : undefined;
@@ -102,7 +102,7 @@ export async function savePlanSnapshot(cacheDir: string, key: string, plan: Pack
       ...(cached !== undefined ? { cached } : { inline: w.contents.toString('base64') }),
     };
   });
-  const { writes: _w, diffs: _d, source: _s, ...rest } = summary;
+  const { writes: _w, diffs: _d, source: _s, ...rest } = summarizePlan(plan);
   const snap: StoredSnapshot = { format: FORMAT, key, inputs, summary: rest, writes };
   const file = snapshotPath(cacheDir, key);
   const tmp = `${file}.${randomUUID()}.tmp`;

@@ -1,6 +1,7 @@
 import { promises as fsp, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathExists } from '../fs/path-exists.js';
 import { LOCK_DIR } from './journal-types.js';
 
 // Light on purpose (no proper-lockfile): `status` reads the holder without taking the lock.
@@ -137,19 +138,11 @@ export async function inspectSlot(dir: string): Promise<SlotView | null> {
     if (typeof parsed.pid === 'number' && typeof parsed.token === 'string') record = parsed as HolderRecord;
   } catch (err) {
     // The folder may have been released between the stat and the read.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await exists(dir))) return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await pathExists(dir))) return null;
   }
   return { record, mtimeMs: st.mtimeMs, ino: st.ino };
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The identity a reclaimer pins: the holder's random token, or the folder's inode when it has no holder file. */
 export const slotIdentity = (v: SlotView): string => v.record?.token ?? `ino${v.ino}`;

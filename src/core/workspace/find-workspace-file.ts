@@ -1,6 +1,6 @@
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DockerPrepError } from '../errors.js';
+import { pathExists } from '../fs/path-exists.js';
 import { WORKSPACE_FILE } from './workspace-file-name.js';
 
 /**
@@ -12,9 +12,9 @@ export async function findWorkspaceFile(startDir: string): Promise<string> {
   let dir = startDir;
   for (;;) {
     const candidate = path.join(dir, WORKSPACE_FILE);
-    if (await exists(candidate)) return candidate;
+    if (await pathExists(candidate, { followSymlinks: false })) return candidate;
     const misnamed = path.join(dir, 'pnpm-workspace.yml');
-    if (await exists(misnamed)) {
+    if (await pathExists(misnamed, { followSymlinks: false })) {
       throw new DockerPrepError('WORKSPACE_INVALID', `${misnamed}: the workspace file must be named ${WORKSPACE_FILE}; pnpm ignores the .yml spelling`, {
         kind: 'config',
         hint: `rename it to ${WORKSPACE_FILE}`,
@@ -29,13 +29,4 @@ export async function findWorkspaceFile(startDir: string): Promise<string> {
     kind: 'config',
     hint: `run docker-prep at the root of an app repo whose ${WORKSPACE_FILE} lists its projects and the outside packages (e.g. ../common_plat/packages/*), or pass --cwd`,
   });
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fsp.lstat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
